@@ -16,6 +16,9 @@ from cgtheory.report import ClaimCheck
 
 CHECK_MODULES = (
     "cgtheory.checks.theorem1",
+    "cgtheory.checks.convergence",
+    "cgtheory.checks.staleness",
+    "cgtheory.checks.aggregation",
 )
 
 
