@@ -17,8 +17,9 @@ from cgtheory.report import ClaimCheck
 CHECK_MODULES = (
     "cgtheory.checks.theorem1",
     "cgtheory.checks.convergence",
-    "cgtheory.checks.staleness",
+    "cgtheory.checks.training",
     "cgtheory.checks.aggregation",
+    "cgtheory.checks.mechanism",
 )
 
 
