@@ -7,12 +7,13 @@ torch gradient formula as the batched oracle; the batched run is
 ``cgtheory.simulate.simulate``. Both are timed in this process, alternating,
 and the script prints the medians and their ratio.
 
-Usage: python benchmarks/bench_simulate.py [--seeds S] [--steps T] [--rounds R] [--device cpu|cuda]
+Usage: python benchmarks/bench_simulate.py [--seeds S] [--steps T] [--rounds R] [--threads N] [--device cpu|cuda]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import statistics
 import time
@@ -58,7 +59,11 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=200, help="steps per measurement (default 200)")
     parser.add_argument("--rounds", type=int, default=5, help="alternating rounds (default 5)")
     parser.add_argument("--device", default="cpu", help="device of the batched run (default cpu)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch intra-op threads (default 1; 0 keeps torch's default)")
     args = parser.parse_args()
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
 
     problem = make_problem("ridge", "diabetes")
     BatchedOracle(problem)  # computes the record once, outside the timings
@@ -67,7 +72,8 @@ def main() -> None:
         loop.append(loop_throughput(problem, args.loop_seeds, args.steps))
         batched.append(batched_throughput(problem, args.seeds, args.steps, args.device))
 
-    print(f"machine: {platform.processor() or platform.machine()}, torch {torch.__version__}, "
+    print(f"machine: {platform.processor() or platform.machine()}, {len(os.sched_getaffinity(0))} cores, "
+          f"load average {os.getloadavg()[0]:.1f}, torch {torch.__version__}, "
           f"{torch.get_num_threads()} threads, device {args.device}")
     print(f"loop of {args.loop_seeds} SGDC optimizers: {statistics.median(loop):,.0f} seed-steps/s (median of {args.rounds})")
     print(f"batched, {args.seeds} seeds: {statistics.median(batched):,.0f} seed-steps/s")

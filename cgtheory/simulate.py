@@ -66,6 +66,10 @@ class RunSettings:
         age_every: record the buffer ages every this many steps (0: never).
         start: ``"zeros"`` (θ_1 = 0) or ``"optimum"`` (θ_1 = θ*, to measure the
             stationary error without a transient).
+        threads: torch intra-op threads on the CPU during the run (0: leave
+            torch's setting). One is the default because the per-step tensors
+            are small: on a busy 2-core machine a second thread made each op
+            wait for scheduling, up to 40× slower (docs/benchmarks_simulate.md).
     """
 
     optimizer: str = "sgdc"
@@ -83,6 +87,7 @@ class RunSettings:
     records: int = 200
     age_every: int = 0
     start: str = "zeros"
+    threads: int = 1
 
     def validated(self) -> "RunSettings":
         """Return self after checking every field, or raise ValueError naming the bad one."""
@@ -101,6 +106,7 @@ class RunSettings:
         require_int_at_least("records", self.records, 2)
         require_int_at_least("age_every", self.age_every, 0)
         require_choice("start", self.start, ("zeros", "optimum"))
+        require_int_at_least("threads", self.threads, 0)
         return self
 
     @property
@@ -201,12 +207,24 @@ def simulate(
     """
     import torch
 
-    from cgtheory.optim.batched import BatchedCriticalOptimizer
-    from cgtheory.problems import BatchedOracle
-
     settings = settings.validated()
     if settings.device == "cuda" and not torch.cuda.is_available():
         raise ValueError("invalid device='cuda': torch reports no CUDA device; use --device cpu")
+    previous_threads = torch.get_num_threads()
+    if settings.device == "cpu" and settings.threads > 0:
+        torch.set_num_threads(settings.threads)
+    try:
+        return _simulate(problem, settings, progress)
+    finally:
+        torch.set_num_threads(previous_threads)
+
+
+def _simulate(problem, settings: RunSettings, progress: Callable | None) -> RunResult:
+    import torch
+
+    from cgtheory.optim.batched import BatchedCriticalOptimizer
+    from cgtheory.problems import BatchedOracle
+
     dtype = torch.float64 if settings.dtype == "float64" else torch.float32
     device = torch.device(settings.device)
 

@@ -31,6 +31,7 @@ def _run(args: argparse.Namespace) -> CommandResult:
         seed=args.seed,
         device=args.device,
         dtype=args.dtype,
+        threads=args.threads,
         age_every=args.age_every if args.age_every is not None else max(args.steps // 50, 1),
     ).validated()
 
@@ -90,6 +91,7 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
     parser.add_argument("--dtype", default="float64", help="float64 or float32 (default float64)")
     parser.add_argument("--regularization", type=float, default=1e-2, help="l2 regularization lambda (default 0.01)")
     parser.add_argument("--subsample", type=int, default=None, help="keep this many rows of the data (default all)")
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads during the run (default 1; 0 keeps torch's)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--age-every", type=int, default=None, help="record buffer ages every this many steps (default T/50)")
     parser.add_argument("--out", type=Path, default=None, help="output folder (default runs/PROBLEM-DATA-OPTIMIZER)")

@@ -150,7 +150,7 @@ class BatchedCriticalBuffer:
         self.generator = self._make_generator(generator)
 
         P = self.topC + 1
-        self.slots = torch.zeros((self.S, P, self.d), device=self.device, dtype=dtype)
+        self._set_slots(torch.zeros((self.S, P, self.d), device=self.device, dtype=dtype))
         self.total = torch.zeros((self.S, self.d), device=self.device, dtype=dtype)
         self.priority = torch.zeros((self.S, P), device=self.device, dtype=self.score_dtype)
         self.norms = torch.zeros((self.S, P), device=self.device, dtype=self.score_dtype)
@@ -164,12 +164,14 @@ class BatchedCriticalBuffer:
         self.age_records: list[tuple[int, Tensor]] = []
         self._record_steps: set[int] = set()
         self._warned_nonfinite = False
+        self._host_slots: _HostSlots | None = None
 
         self._run_index = torch.arange(self.S, device=self.device)
+        self._run_offsets = self._run_index * P
         self._slot_index = torch.arange(P, device=self.device).unsqueeze(0)
         # With one run on the CPU, slot indices are read on the host and data
         # moves through views. Elsewhere they stay on the device (no host
-        # synchronization) and data moves through gather and scatter.
+        # synchronization) and data moves through index_copy_ and index_select.
         self._host_indexing = self.S == 1 and self.device.type == "cpu"
         self._row_views_of: Tensor | None = None
         self._row_views: dict[int, Tensor] = {}
@@ -188,6 +190,66 @@ class BatchedCriticalBuffer:
         created = torch.Generator(device=self.device)
         created.manual_seed(seed)
         return created
+
+    # The per-slot state. On the host path (one run on the CPU) the newest
+    # values may sit in ``_host_slots`` as Python lists, and are written to
+    # the tensors only when someone reads a tensor (see _HostSlots).
+
+    def _tensor_state(self, name: str) -> Tensor:
+        host = self.__dict__.get("_host_slots")
+        if host is not None and host.dirty:
+            host.write(self)
+        return self.__dict__[name]
+
+    def _set_tensor_state(self, name: str, value: Tensor) -> None:
+        self.__dict__[name] = value
+        self.__dict__["_host_slots"] = None
+
+    priority = property(lambda self: self._tensor_state("_priority"),
+                        lambda self, value: self._set_tensor_state("_priority", value))
+    norms = property(lambda self: self._tensor_state("_norms"),
+                     lambda self, value: self._set_tensor_state("_norms", value))
+    age = property(lambda self: self._tensor_state("_age"),
+                   lambda self, value: self._set_tensor_state("_age", value))
+    occupied = property(lambda self: self._tensor_state("_occupied"),
+                        lambda self, value: self._set_tensor_state("_occupied", value))
+    incoming = property(lambda self: self._tensor_state("_incoming"),
+                        lambda self, value: self._set_tensor_state("_incoming", value))
+    max_age = property(lambda self: self._tensor_state("_max_age"),
+                       lambda self, value: self._set_tensor_state("_max_age", value))
+    _count = property(lambda self: self._tensor_state("_count_tensor"),
+                      lambda self, value: self._set_tensor_state("_count_tensor", value))
+
+    def _incoming_slot(self) -> int:
+        """Return the free slot of the single run as a Python int (host path)."""
+        host = self._host_slots
+        return host.incoming if host is not None else int(self.incoming.item())
+
+    def _host_state(self) -> _HostSlots:
+        if self._host_slots is None:
+            self.__dict__["_host_slots"] = _HostSlots.read(self)
+        return self._host_slots
+
+    def _set_slots(self, slots: Tensor) -> None:
+        """Store ``slots`` (S, topC + 1, d) as a view of ``_rows_with_zero``, whose extra last row stays zero."""
+        S, P, d = slots.shape
+        self._rows_with_zero = torch.zeros((S * P + 1, d), device=slots.device, dtype=slots.dtype)
+        self.slots = self._rows_with_zero[: S * P].view(S, P, d)
+        self.slots.copy_(slots)
+
+    def _flat_rows(self) -> Tensor:
+        """Return the (S·(topC + 1) + 1, d) rows behind ``slots``; the last row is zero."""
+        if self._rows_with_zero.data_ptr() != self.slots.data_ptr() or not self.slots.is_contiguous():
+            # A new slots tensor was assigned from outside: copy it into fresh storage.
+            self._set_slots(self.slots.clone())
+        return self._rows_with_zero
+
+    def _flat_index(self, slot: Tensor, keep: Tensor | None = None) -> Tensor:
+        """Return, per run, the row of ``slot`` in :meth:`_flat_rows`, or the zero row where ``keep`` is False."""
+        index = self._run_offsets + slot
+        if keep is None:
+            return index
+        return torch.where(keep, index, self._run_offsets.numel() * (self.topC + 1))
 
     # ------------------------------------------------------------------ queries
 
@@ -271,7 +333,7 @@ class BatchedCriticalBuffer:
 
     def _incoming_view(self) -> Tensor:
         """Return the (1, d) view of the free slot, where the caller may write g_t (one run, CPU)."""
-        return self._host_row(int(self.incoming.item()))
+        return self._host_row(self._incoming_slot())
 
     def _host_row(self, slot: int) -> Tensor:
         """Return the (1, d) view of one slot of the single run, cached per slot."""
@@ -287,13 +349,13 @@ class BatchedCriticalBuffer:
         if self._host_indexing:
             self._incoming_view().copy_(g)
         else:
-            self.slots[self._run_index, self.incoming] = g
+            self._flat_rows().index_copy_(0, self._flat_index(self.incoming), g)
 
     def _rows(self, slot: Tensor) -> Tensor:
         """Return slots[s, slot[s]] for every run, (S, d): a view on the host path, a copy otherwise."""
         if self._host_indexing:
             return self._host_row(int(slot.item()))
-        return self.slots[self._run_index, slot]
+        return self._flat_rows().index_select(0, self._flat_index(slot))
 
     def _norm(self, g: Tensor) -> Tensor:
         """Return ‖g‖ per run as an (S,) tensor of ``score_dtype``."""
@@ -310,26 +372,71 @@ class BatchedCriticalBuffer:
 
     def _advance(self, g: Tensor, out: Tensor) -> Tensor:
         """Aggregate into ``out`` and update, for a g already written into the free slots."""
+        if self._host_indexing:
+            return self._advance_on_host(g, out)
         self._aggregate(g, self._count, out)
         self._update(g, self._norm(g), self._count)
         return out
 
-    def _aggregate(self, g: Tensor, count: Tensor, out: Tensor) -> Tensor:
-        linear = self.aggr in policies.LINEAR_AGGREGATIONS
-        if self._host_indexing:
-            n = int(count.item())
-            if n == 0:
-                return out.copy_(g)
-            a, b = policies.aggregation_weights(self.aggr, n)
-            if self.aggr == "sum":
-                return torch.add(g, self.total, alpha=b, out=out)
-            if linear:
-                other = self.total
-            else:
-                other = self._rows(policies.selected_slot(self.aggr, self.norms, self.age, self.occupied))
-            # mean: a = b = 1/(n + 1); single-gradient rules: a = b = 1/2.
-            return torch.add(g, other, out=out).mul_(a)
+    # ------------------------------------------------- one run on the CPU
 
+    def _advance_on_host(self, g: Tensor, out: Tensor) -> Tensor:
+        """Run :meth:`_advance` for one run on the CPU, deciding with Python numbers.
+
+        The per-slot state has topC + 1 numbers, so each torch operation on it
+        costs far more in dispatch than in arithmetic. Here it is read once
+        with ``tolist``, decided and updated in Python floats (IEEE doubles,
+        like the float64 tensors) and written back as new tensors. The
+        decisions, priorities and ages are those of the tensor path.
+        """
+        slots = self._host_state()
+        norm = self._norm(g)
+        value = float(norm[0])
+        finite = math.isfinite(value)
+
+        uniform = None
+        if self.generator is not None:
+            # Two draws per step, used or not, as on the tensor path.
+            uniform = torch.rand((1, 2), generator=self.generator, device=self.device, dtype=self.score_dtype)
+        if self.selection in _HOST_SELECTIONS and self.replacement in _HOST_REPLACEMENTS:
+            store, replace, evict = slots.decide(self.selection, self.replacement, value, finite, self.topC)
+        else:
+            cosine = self._cosine_with_total(g, norm) if self.selection in ("cds", "css") else None
+            decision = policies.decide(
+                self.selection, self.replacement, norm, finite, torch.tensor([slots.count == self.topC]),
+                self.priority, self.norms, self.age, self.occupied, uniform, cosine,
+            )
+            store, replace, evict = (bool(decision[0]), bool(decision[1]), int(decision[2]))
+
+        self._aggregate_and_update_total(g, out, slots.count, store, replace, evict)
+        slots.update(value, store, replace, evict, self.decay)
+        self._count_nonfinite(finite)
+        self._finish_step()
+        return out
+
+    def _aggregate_and_update_total(
+        self, g: Tensor, out: Tensor, count: int, store: bool, replace: bool, evict: int
+    ) -> None:
+        """Write aggr(g, buffer) into ``out`` and apply total ← total + g - g_evicted, on the host path."""
+        if store and count > 0 and self.aggr == "mean":
+            # mean = (g + Σ)·a and the new sum is (Σ + g) - g_evicted. Forming
+            # Σ + g once in place serves both, saving a pass over d numbers,
+            # and floating-point addition is commutative, so out is bit for
+            # bit the value of the separate computation.
+            a, _ = policies.aggregation_weights(self.aggr, count)
+            torch.mul(self.total.add_(g), a, out=out)
+        else:
+            self._aggregate_on_host(g, count, out)
+            if store:
+                self.total.add_(g)
+        if replace:
+            self.total.sub_(self._host_row(evict))
+
+    def _aggregate(self, g: Tensor, count: Tensor, out: Tensor) -> Tensor:
+        if self._host_indexing:
+            return self._aggregate_on_host(g, int(count.item()), out)
+
+        linear = self.aggr in policies.LINEAR_AGGREGATIONS
         a, b = policies.aggregation_weights(self.aggr, count)
         a = a.to(self.dtype).unsqueeze(-1)
         b = b.to(self.dtype).unsqueeze(-1)
@@ -343,6 +450,20 @@ class BatchedCriticalBuffer:
         # an unused slot contains non-finite values.
         return torch.where((count > 0).unsqueeze(-1), out, g, out=out)
 
+    def _aggregate_on_host(self, g: Tensor, n: int, out: Tensor) -> Tensor:
+        """Write aggr(g, buffer) into ``out`` for a single run with ``n`` stored entries."""
+        if n == 0:
+            return out.copy_(g)
+        a, b = policies.aggregation_weights(self.aggr, n)
+        if self.aggr == "sum":
+            return torch.add(g, self.total, alpha=b, out=out)
+        if self.aggr in policies.LINEAR_AGGREGATIONS:
+            other = self.total
+        else:
+            other = self._rows(policies.selected_slot(self.aggr, self.norms, self.age, self.occupied))
+        # mean: a = b = 1/(n + 1); single-gradient rules: a = b = 1/2.
+        return torch.add(g, other, out=out).mul_(a)
+
     def _cosine_with_total(self, g: Tensor, norm: Tensor) -> Tensor:
         total_norm = torch.linalg.vecdot(self.total, self.total).to(self.score_dtype).sqrt()
         inner = torch.linalg.vecdot(g, self.total).to(self.score_dtype)
@@ -350,6 +471,9 @@ class BatchedCriticalBuffer:
         return torch.where(denominator > 0, inner / denominator.clamp_min(torch.finfo(self.score_dtype).tiny), 0.0)
 
     def _update(self, g: Tensor, norm: Tensor, count: Tensor) -> None:
+        # The tensor path changes the per-slot tensors in place, so Python copies go stale.
+        self._tensor_state("_priority")
+        self._host_slots = None
         uniform = None
         if self.generator is not None:
             # Two draws per run and step, used or not, so the random stream
@@ -402,8 +526,15 @@ class BatchedCriticalBuffer:
                 if replace.item():
                     self.total.sub_(self._host_row(int(evict.item())))
             return
-        delta = torch.where(replace.unsqueeze(-1), g - self._rows(evict), g)
-        self.total.add_(torch.where(store.unsqueeze(-1), delta, 0.0))
+        # g_t already sits in the free slot. Selecting the zero row where a run
+        # stores nothing (or evicts nothing) gives delta = g_t - g_evicted,
+        # g_t - 0 = g_t or 0 - 0 = +0 per run, bit for bit what the two
+        # torch.where calls of a masked update give, in two row selections
+        # and one subtraction.
+        rows = self._flat_rows()
+        added = rows.index_select(0, self._flat_index(self.incoming, store))
+        removed = rows.index_select(0, self._flat_index(evict, replace))
+        self.total.add_(added.sub_(removed))
 
     def _update_slots(self, norm: Tensor, store: Tensor, replace: Tensor, evict: Tensor) -> None:
         # Vacant slots keep stale priorities, norms and ages, because every
@@ -461,7 +592,7 @@ class BatchedCriticalBuffer:
         if d == self.d:
             return
         extra = d - self.d
-        self.slots = torch.cat([self.slots, self.slots.new_zeros((self.S, self.topC + 1, extra))], dim=-1)
+        self._set_slots(torch.cat([self.slots, self.slots.new_zeros((self.S, self.topC + 1, extra))], dim=-1))
         self.total = torch.cat([self.total, self.total.new_zeros((self.S, extra))], dim=-1)
         self.d = d
 
@@ -515,7 +646,7 @@ class BatchedCriticalBuffer:
         def load(name: str, dtype: torch.dtype) -> Tensor:
             return state[name].to(device=self.device, dtype=dtype).clone()
 
-        self.slots = load("slots", self.dtype)
+        self._set_slots(load("slots", self.dtype))
         self.total = load("total", self.dtype)
         self.priority = load("priority", self.score_dtype)
         self.norms = load("norms", self.score_dtype)
@@ -549,3 +680,86 @@ class BatchedCriticalBuffer:
             seed,
         )
         self.generator.manual_seed(seed)
+
+
+_HOST_SELECTIONS = frozenset({"norm", "bottomC", "fifo"})
+_HOST_REPLACEMENTS = frozenset({"smallest", "largest", "oldest"})
+
+
+@dataclass
+class _HostSlots:
+    """The per-slot state of a single-run buffer as Python lists, for the host path."""
+
+    priority: list[float]
+    norms: list[float]
+    age: list[int]
+    occupied: list[bool]
+    incoming: int
+    count: int
+    max_age: int
+    dirty: bool = False
+
+    @classmethod
+    def read(cls, buffer: BatchedCriticalBuffer) -> _HostSlots:
+        return cls(
+            buffer.priority[0].tolist(),
+            buffer.norms[0].tolist(),
+            buffer.age[0].tolist(),
+            buffer.occupied[0].tolist(),
+            int(buffer.incoming[0]),
+            int(buffer._count[0]),
+            int(buffer.max_age[0]),
+        )
+
+    def decide(self, selection: str, replacement: str, norm: float, finite: bool, topC: int) -> tuple[bool, bool, int]:
+        """Return (store, replace, evict) as :func:`cgtheory.optim.policies.decide` does for the deterministic rules."""
+        stored = [k for k, taken in enumerate(self.occupied) if taken]
+        low = min((self.priority[k] for k in stored), default=math.inf)
+        high = max((self.priority[k] for k in stored), default=-math.inf)
+        if selection == "norm":
+            admitted = norm > low
+        elif selection == "bottomC":
+            admitted = norm < high
+        else:
+            admitted = True
+        full = self.count == topC
+        store = (admitted or not full) and finite
+        replace = store and full
+        if not replace:
+            return store, False, self.incoming
+
+        if replacement == "oldest":
+            candidates = stored
+        else:
+            target = low if replacement == "smallest" else high
+            candidates = [k for k in stored if self.priority[k] == target]
+        # Oldest first; max keeps the first slot among equal ages, as argmax does.
+        return store, True, max(candidates, key=lambda k: self.age[k])
+
+    def update(self, norm: float, store: bool, replace: bool, evict: int, decay: float) -> None:
+        """Apply one step's bookkeeping exactly as the tensor path does (see ``_update_slots``)."""
+        incoming = self.incoming
+        self.count += store != replace
+        self.occupied[evict if replace else incoming] = False
+        self.occupied[incoming] = store
+        self.age[incoming] = -1
+        self.age = [age + 1 if taken else age for age, taken in zip(self.age, self.occupied)]
+        self.norms[incoming] = norm
+        self.priority[incoming] = norm
+        self.priority = [priority * decay for priority in self.priority]
+        self.incoming = evict if replace else (self.count if store else incoming)
+        self.max_age = max(self.max_age, max(self.age))
+        self.dirty = True
+
+    def write(self, buffer: BatchedCriticalBuffer) -> None:
+        """Write these values into the buffer's tensors, which stay in step with them afterwards."""
+        device = buffer.device
+        state = buffer.__dict__
+        state["_priority"] = torch.tensor([self.priority], dtype=buffer.score_dtype, device=device)
+        state["_norms"] = torch.tensor([self.norms], dtype=buffer.score_dtype, device=device)
+        state["_age"] = torch.tensor([self.age], dtype=torch.int64, device=device)
+        state["_occupied"] = torch.tensor([self.occupied], dtype=torch.bool, device=device)
+        state["_incoming"] = torch.tensor([self.incoming], dtype=torch.int64, device=device)
+        state["_count_tensor"] = torch.tensor([self.count], dtype=torch.int64, device=device)
+        state["_max_age"] = torch.tensor([self.max_age], dtype=torch.int64, device=device)
+        self.dirty = False

@@ -248,7 +248,7 @@ class CriticalGradients(torch.optim.Optimizer):
         if self._slot_views_of is not buffer.slots:
             self._slot_views_of = buffer.slots
             self._slot_views = {}
-        slot = int(buffer.incoming.item())
+        slot = buffer._incoming_slot()
         if slot not in self._slot_views:
             self._slot_views[slot] = self._views_of(buffer.slots[0, slot])
         return self._slot_views[slot]
