@@ -1,7 +1,7 @@
 """cgtheory: check the convergence theory of critical-gradient optimizers.
 
 The package computes Theorem 1's contraction factor from the paper "Memory
-Augmented Optimizers for Deep Learning" (ICLR 2022), certifies convergence
+Augmented Optimizers for Deep Learning", certifies convergence
 rates that hold, implements the optimizers for PyTorch, and writes
 paper_checks.md through ``cgtheory verify``.
 """

@@ -16,6 +16,7 @@ from cgtheory.report import ClaimCheck
 
 CHECK_MODULES = (
     "cgtheory.checks.theorem1",
+    "cgtheory.checks.rates",
     "cgtheory.checks.convergence",
     "cgtheory.checks.training",
     "cgtheory.checks.aggregation",

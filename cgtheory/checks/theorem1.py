@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from cgtheory.checks import CheckContext, register
-from cgtheory.companion import block_matrix, lambda_matrix
+from cgtheory.companion import lambda_matrix
 from cgtheory.contraction import contraction_factor, contraction_factor_search
 from cgtheory.report import ClaimCheck, Verdict
 from cgtheory.stepsizes import theorem1_step_sizes
@@ -113,6 +113,39 @@ def _plot_q(context: CheckContext, mu: float, L: float) -> str:
     return link
 
 
+def _plot_region(context: CheckContext, mu: float, L: float) -> str:
+    """Draw the α with a rate below 1 over (α, topC): Theorem 1's q against the exact rate on quadratics."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from cgtheory.rates.spectral import worst_case_spectral_radius
+    from cgtheory.rates.systems import sgdc
+
+    path, link = context.figure_path("theorem1_stepsize_region.png")
+    top_c = np.array([1, 2, 3, 5, 8, 10, 15, 20])
+    alphas = np.geomspace(1e-2 / L, 4.0 / L, 30 if context.quick else 80)
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.6), constrained_layout=True)
+    for ax, aggr in zip(axes, ("sum", "mean")):
+        rates = np.array([[worst_case_spectral_radius(sgdc(a, c + 1, c, aggr), mu, L).rate for a in alphas] for c in top_c])
+        paper = np.array([[contraction_factor(a, c + 1, mu, L).q for a in alphas] for c in top_c])
+        mesh = ax.pcolormesh(alphas, np.arange(top_c.size), rates, shading="nearest", cmap="RdBu_r", vmin=0.8, vmax=1.2)
+        ax.contour(alphas, np.arange(top_c.size), rates, levels=[1.0], colors="black", linewidths=1.5)
+        ax.set_xscale("log")
+        ax.set_yticks(np.arange(top_c.size), [str(c) for c in top_c])
+        ax.set_xlabel("step size α")
+        ax.set_ylabel("topC (fixed buffer of the last topC gradients, K = topC + 1)")
+        admitted = int((paper < 1).sum())
+        ax.set_title(f"{aggr}: spectral rate on quadratics (blue < 1 < red; black line: rate = 1);\n"
+                     f"Theorem 1's q < 1 at {admitted} of {paper.size} grid points", fontsize=10)
+        fig.colorbar(mesh, ax=ax, label="worst-case spectral radius over η ∈ [µ, L]")
+    fig.suptitle(f"Step sizes with a rate below 1, SGDC, µ = {mu:g}, L = {L:g}", fontsize=11)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return link
+
+
 @register("theorem1-condition", "Theorem 1's condition q(α, K) < 1 for K >= 2")
 def check_condition(context: CheckContext) -> ClaimCheck:
     numbers = []
@@ -145,7 +178,7 @@ def check_condition(context: CheckContext) -> ClaimCheck:
         ("lim α→0 q(α, K)², companion; printed (sympy)", f"{small_step_limit('companion')}; {small_step_limit('printed')}"),
         ("sympy proof of q(α, K) >= 1 for K >= 2", "proven" if proof.proven else "not proven"),
     ]
-    figure = _plot_q(context, 1.0, 10.0)
+    figures = [_plot_q(context, 1.0, 10.0), _plot_region(context, 1.0, 10.0)]
 
     holds_k1 = bool(k1.intervals)
     exact_trusted = not search_exceeds and search_gap < 1e-4
@@ -178,7 +211,7 @@ def check_condition(context: CheckContext) -> ClaimCheck:
         "method; the spectral radius, or a Lyapunov function certified by an IQC, can (see the "
         "certified-rate checks).\n\nThe proof states that q(α, K) 'has an analytic definition as the "
         "roots of a polynomial'; the closed form above is that definition: q² = (a + c + 1 + √((a+c+1)² - 4c))/2.",
-        figures=[figure],
+        figures=figures,
     )
 
 
@@ -231,72 +264,4 @@ def check_lambda_form(context: CheckContext) -> ClaimCheck:
         "the identity on the subdiagonal. The printed matrix keeps rows 2..K fixed instead, so its "
         "eigenvalues are λ_0 and 1 (K-1 times) whatever the weights. cgtheory computes q for both; "
         "both are >= 1 for K >= 2.",
-    )
-
-
-@register("theorem1-block-norm", "Eq. 11: the block matrix norm is bounded by q")
-def check_block_norm(context: CheckContext) -> ClaimCheck:
-    rng = np.random.default_rng(context.seed + 2)
-    cases = 300 if context.quick else 2000
-    worst_ratio, smallest_commutator, largest_commutator = 0.0, np.inf, 0.0
-    commuting_error = 0.0
-    for index in range(cases):
-        K = int(rng.integers(2, 5))
-        d = int(rng.integers(2, 4))
-        mu, L = 1.0, float(rng.uniform(1.5, 20.0))
-        alpha = float(rng.uniform(0.01, 2.0) / L)
-        weights = rng.uniform(0, 1, K - 1)
-
-        hessians = []
-        for _ in range(K):
-            basis, _r = np.linalg.qr(rng.normal(size=(d, d)))
-            hessians.append(basis @ np.diag(rng.uniform(mu, L, d)) @ basis.T)
-        commutator = np.linalg.norm(hessians[0] @ hessians[1] - hessians[1] @ hessians[0], 2)
-        smallest_commutator = min(smallest_commutator, commutator)
-        largest_commutator = max(largest_commutator, commutator)
-        q = contraction_factor(alpha, K, mu, L).q
-        worst_ratio = max(worst_ratio, np.linalg.norm(block_matrix(alpha, weights, hessians), 2) / q)
-
-        if index < 50:
-            # Commuting Hessians: A_t splits into d scalar Λ's, one per shared eigenvector.
-            basis, _r = np.linalg.qr(rng.normal(size=(d, d)))
-            spectra = rng.uniform(mu, L, (K, d))
-            shared = [basis @ np.diag(spectrum) @ basis.T for spectrum in spectra]
-            per_direction = max(
-                np.linalg.norm(lambda_matrix(alpha, weights, spectra[:, i]), 2) for i in range(d)
-            )
-            commuting_error = max(
-                commuting_error, abs(np.linalg.norm(block_matrix(alpha, weights, shared), 2) - per_direction)
-            )
-
-    bound_holds = worst_ratio <= 1 + 1e-10 and commuting_error < 1e-9
-    premise_false = largest_commutator > 1e-6
-    if bound_holds and premise_false:
-        verdict = Verdict.HOLDS_AFTER_CORRECTION
-    elif bound_holds:
-        verdict = Verdict.HOLDS
-    else:
-        verdict = Verdict.FAILS
-
-    return ClaimCheck(
-        key="theorem1-block-norm",
-        title="Eq. 11: the block matrix norm is bounded by q",
-        location="Appendix B, Eq. 11 and the paragraph after it",
-        claim="‖A_t‖ <= q(α, K) for the Kd×Kd block matrix A_t of the proof; the proof argues that the "
-        "blocks, being symmetric, commute, so Polyak's eigenvalue lemma carries over to singular values.",
-        method=f"{cases} random A_t with symmetric Hessians of spectrum in [µ, L] drawn independently "
-        "(non-commuting), ‖A_t‖ against the exact q; 50 cases with commuting Hessians, ‖A_t‖ against "
-        "the largest σ_max of the per-eigenvector scalar Λ.",
-        verdict=verdict,
-        command="cgtheory verify --only theorem1-block-norm",
-        numbers=[
-            ("max ‖A_t‖ / q(α, K), non-commuting Hessians", f"{worst_ratio:.12f}"),
-            ("‖H_t H_{t-1} - H_{t-1} H_t‖ over the cases (min, max)", f"{smallest_commutator:.3g}, {largest_commutator:.3g}"),
-            ("max |‖A_t‖ - max_i σ_max(Λ_i)|, commuting Hessians", f"{commuting_error:.2e}"),
-        ],
-        details="Symmetric matrices do not commute in general (the commutators above are far from 0), "
-        "so the proof's argument is wrong as written. The inequality itself holds without commutativity: "
-        "the norm of a block matrix is at most the norm of the K×K matrix of its block norms, and "
-        "‖I - αH‖ <= max(|1-αµ|, |1-αL|), ‖αw_kH‖ <= αL, with σ_max monotone in each entry's modulus "
-        "for this structure. The bound is moot for K >= 2 because q(α, K) >= 1 there.",
     )

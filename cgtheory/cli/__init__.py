@@ -25,6 +25,7 @@ import numpy as np
 
 COMMAND_MODULES = (
     "cgtheory.cli.theorem1",
+    "cgtheory.cli.rates",
     "cgtheory.cli.run",
     "cgtheory.cli.verify",
 )

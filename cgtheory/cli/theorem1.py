@@ -112,7 +112,7 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
     steps_parser.add_argument(
         "--criterion", default="paper", help="paper (Theorem 1's q), or another registered criterion"
     )
-    steps_parser.add_argument("--K", type=int, default=None, help="staleness bound K >= 1 (paper criterion)")
+    steps_parser.add_argument("--K", type=int, default=None, help="staleness bound K >= 1 (the memory spans the last K gradients)")
     steps_parser.add_argument("--mu", type=float, required=True, help="strong convexity constant mu > 0")
     steps_parser.add_argument("--L", type=float, required=True, help="smoothness constant L >= mu")
     steps_parser.add_argument("--form", default="companion", help="form of Lambda for the paper criterion")
