@@ -244,7 +244,7 @@ def _sag_memory_statistics(sampling: str, decay: float, n: int, runs: int, epoch
     return float(np.mean(one_per_example)), float(np.mean(distinct))
 
 
-@register("mechanism-topc-dataset-sag", "topC = dataset size does not give SAG's memory")
+@register("mechanism-topc-dataset-sag", "topC = dataset size makes the optimizer SAG-like")
 @_single_threaded
 def check_topc_dataset_sag(context: CheckContext) -> ClaimCheck:
     n = 10
@@ -268,7 +268,7 @@ def check_topc_dataset_sag(context: CheckContext) -> ClaimCheck:
     is_sag_memory = min(paper_fractions) >= 0.99
     return ClaimCheck(
         key="mechanism-topc-dataset-sag",
-        title="topC = dataset size does not give SAG's memory",
+        title="topC = dataset size makes the optimizer SAG-like",
         location='Section 6, "Effect of hyperparameters" ("when topC is the size of the dataset, the optimizer '
         'becomes SAG-like")',
         claim="With topC equal to the number of examples, the buffer plays the role of SAG's memory of one "
@@ -467,7 +467,7 @@ def _bounded_norm_trials(context: CheckContext) -> tuple[int, int, int, list[tup
     return violations, tight, cases, rows
 
 
-@register("mechanism-staleness-bound", "decay keeps the buffer fresh only if gradient norms stay bounded below")
+@register("mechanism-staleness-bound", "decay keeps the buffer fresh and staleness bounded")
 @_single_threaded
 def check_staleness_bound(context: CheckContext) -> ClaimCheck:
     steps = 200
@@ -502,7 +502,7 @@ def check_staleness_bound(context: CheckContext) -> ClaimCheck:
 
     return ClaimCheck(
         key="mechanism-staleness-bound",
-        title="decay keeps the buffer fresh only if gradient norms stay bounded below",
+        title="decay keeps the buffer fresh and staleness bounded",
         location='Section 2 ("The multiplicative decay factor ensures that the buffer is frequently refreshed"), '
         "Section 3 (the assumption that staleness is bounded by K), Section 6 and Appendix F.3",
         claim="Decaying the priorities ensures that stored gradients are replaced, so their staleness stays "
