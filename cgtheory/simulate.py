@@ -158,8 +158,13 @@ class RunResult:
 
     def summary(self) -> dict:
         """Return a JSON-ready summary (settings, final statistics, staleness, speed)."""
+        settings = asdict(self.settings)
+        rule, _ = OPTIMIZERS[self.settings.optimizer]
+        settings["aggr"] = self.settings.aggr or ("sum" if rule in ("sgd", "momentum") else "mean")
+        if rule != "momentum":
+            settings.pop("momentum")
         return {
-            "settings": asdict(self.settings),
+            "settings": settings,
             "completed_steps": self.completed_steps,
             "interrupted": self.interrupted,
             "seconds": self.seconds,

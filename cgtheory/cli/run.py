@@ -3,9 +3,24 @@
 from __future__ import annotations
 
 import argparse
+import logging
 from pathlib import Path
 
 from cgtheory.cli import CommandResult
+
+
+def default_learning_rate(optimizer: str, L: float) -> float:
+    """Return the default lr: 0.5/L for SGD and SGDM, 0.25/L with the buffer's sum, 1e-3 for RMSprop and Adam.
+
+    The sum aggregation adds the buffer's mean to g_t, which about doubles the
+    step, and adaptive methods normalize the gradient, so L does not set their
+    scale; 1e-3 is torch.optim.Adam's default.
+    """
+    if optimizer in ("rmsprop", "rmspropc", "adam", "adamc"):
+        return 1e-3
+    if optimizer in ("sgdc", "sgdmc"):
+        return 0.25 / L
+    return 0.5 / L
 
 
 def _run(args: argparse.Namespace) -> CommandResult:
@@ -16,9 +31,13 @@ def _run(args: argparse.Namespace) -> CommandResult:
     from cgtheory.run_output import write_run
     from cgtheory.simulate import RunSettings, simulate
 
+    from cgtheory._validation import require_choice
+
+    require_choice("--problem", args.problem, ("ridge", "logistic"))
+    logging.getLogger(__name__).info("building %s on %s (theta*, mu, L, Hessian spectrum)", args.problem, args.data)
     problem = make_problem(args.problem, args.data, regularization=args.regularization, subsample=args.subsample)
     record = problem.record
-    lr = args.lr if args.lr is not None else 0.5 / record.L
+    lr = args.lr if args.lr is not None else default_learning_rate(args.optimizer, record.L)
     settings = RunSettings(
         optimizer=args.optimizer,
         lr=lr,
@@ -52,7 +71,7 @@ def _run(args: argparse.Namespace) -> CommandResult:
     if settings.uses_buffer:
         lines.append(f"max buffer age {result.max_age} steps")
     for bound in bounds:
-        lines.append(f"{bound.label}: " + (f"final {bound.values[-1]:.4g}" if bound.applies else bound.note))
+        lines.append(f"{bound.label}: " + (f"bound at step T {bound.values[-1]:.4g}" if bound.applies else bound.note))
     if result.interrupted:
         lines.append(f"interrupted after {result.completed_steps} steps; partial results written")
     lines.append(f"wrote {', '.join(str(p) for p in paths.values())}")
@@ -80,7 +99,10 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
         help="diabetes (ridge); breast_cancer, digits, digits_parity, synthetic (logistic); or a LIBSVM file path",
     )
     parser.add_argument("--optimizer", default="sgdc", help=f"one of {', '.join(OPTIMIZERS)} (default sgdc)")
-    parser.add_argument("--lr", type=float, default=None, help="learning rate (default 0.5/L of the problem)")
+    parser.add_argument(
+        "--lr", type=float, default=None,
+        help="learning rate (default: 0.5/L for sgd and sgdm, 0.25/L for sgdc and sgdmc, 1e-3 for rmsprop and adam)",
+    )
     parser.add_argument("--topC", type=int, default=5, help="buffer capacity (default 5)")
     parser.add_argument("--decay", type=float, default=0.7, help="priority decay in [0, 1) (default 0.7)")
     parser.add_argument("--aggr", default=None, help="sum or mean (default: sum for SGD family, mean for RMSprop/Adam)")

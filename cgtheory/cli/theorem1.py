@@ -17,7 +17,7 @@ def _describe_maximizer(weights, curvatures) -> str:
     )
     tail = curvatures[1:]
     tail_text = "" if len(tail) == 0 else (
-        f"; η_1..η_{len(tail)} all {tail[0]:g}" if len(set(tail)) == 1 else "; η_k = " + ", ".join(f"{c:.6g}" for c in tail)
+        (f"; η_1 = {tail[0]:g}" if len(tail) == 1 else f"; η_1..η_{len(tail)} all {tail[0]:g}") if len(set(tail)) == 1 else "; η_k = " + ", ".join(f"{c:.6g}" for c in tail)
     )
     return f"w_k: {weights_text}; η_0 = {curvatures[0]:g}{tail_text}"
 
@@ -110,7 +110,8 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
         description="List the intervals of step sizes alpha whose rate is below 1, and the alpha of smallest rate.",
     )
     steps_parser.add_argument(
-        "--criterion", default="paper", help="paper (Theorem 1's q), or another registered criterion"
+        "--criterion", default="paper",
+        help="paper (Theorem 1's q), spectral (exact rate on quadratics) or iqc (certified for every smooth strongly convex f)"
     )
     steps_parser.add_argument("--K", type=int, default=None, help="staleness bound K >= 1 (the memory spans the last K gradients)")
     steps_parser.add_argument("--mu", type=float, required=True, help="strong convexity constant mu > 0")

@@ -37,7 +37,7 @@ def test_run_sgdc_records_ages(tmp_path, capsys):
     "argv, message",
     [
         (["--problem", "ridge", "--data", "/nonexistent/file.svm"], "not found"),
-        (["--problem", "lasso", "--data", "diabetes"], "kind"),
+        (["--problem", "lasso", "--data", "diabetes"], "--problem"),
         (["--problem", "logistic", "--data", "diabetes"], "regression"),
         (["--problem", "ridge", "--data", "diabetes", "--optimizer", "lbfgs"], "optimizer"),
         (["--problem", "ridge", "--data", "diabetes", "--decay", "1.5"], "decay"),
