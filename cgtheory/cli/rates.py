@@ -68,7 +68,12 @@ def _run_rate(args: argparse.Namespace) -> CommandResult:
         verdict = "yes: a proven upper bound below 1" if report.certified else "no: no verified certificate with rate < 1"
         lines.append(f"certified: {verdict}")
         if not math.isnan(report.lower):
-            lines.append(f"lower end: {_format(report.lower)}")
+            if report.method == "iqc":
+                # The low end is the largest ρ the bisection could not certify (or the quadratic worst
+                # case if larger), so it bounds what this analysis can prove, not the true rate.
+                lines.append(f"bisection bracket of the certified rate: ({_format(report.lower)}, {_format(report.rate)}]")
+            else:
+                lines.append(f"lower end: {_format(report.lower)}")
     figures = report.figures
     if "min_eig_P" in figures:
         lines.append(
