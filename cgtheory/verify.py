@@ -30,7 +30,7 @@ FIGURES_NAME = "figures"
 
 @dataclass
 class VerifyOutcome:
-    """What a verify run produced.
+    """Outcome of a verify run.
 
     Attributes:
         checks: the checked claims, in report order.

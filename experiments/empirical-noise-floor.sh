@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# How the stationary error of SGD and SGDC scales with the step size and the batch size.
+# Scaling of the stationary error of SGD and SGDC with the step size and the batch size.
 set -euo pipefail
 DATA=${DATA:-diabetes}
 for lr in 0.05 0.025; do for batch in 4 16; do

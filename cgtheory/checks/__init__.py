@@ -26,7 +26,7 @@ CHECK_MODULES = (
 
 @dataclass(frozen=True)
 class CheckContext:
-    """What a check may use.
+    """Settings and output folders passed to every check.
 
     Attributes:
         quick: run the reduced version (fewer seeds, steps and grid points).

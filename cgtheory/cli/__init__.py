@@ -42,7 +42,7 @@ class _Parser(argparse.ArgumentParser):
 
 @dataclass
 class CommandResult:
-    """What a command returns: the JSON payload, the text for humans and the exit status."""
+    """Result of a command: the JSON payload, the text for humans and the exit status."""
 
     payload: dict[str, Any]
     text: str

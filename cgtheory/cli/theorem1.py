@@ -12,13 +12,22 @@ STEPSIZE_CRITERIA: dict = {}
 
 
 def _describe_maximizer(weights, curvatures) -> str:
-    weights_text = "none (K = 1)" if len(weights) == 0 else (
-        f"all {weights[0]:g}" if len(set(weights)) == 1 else ", ".join(f"{w:.6g}" for w in weights)
-    )
+    if len(weights) == 0:
+        weights_text = "none (K = 1)"
+    elif len(set(weights)) == 1:
+        weights_text = f"all {weights[0]:g}"
+    else:
+        weights_text = ", ".join(f"{w:.6g}" for w in weights)
+
     tail = curvatures[1:]
-    tail_text = "" if len(tail) == 0 else (
-        (f"; η_1 = {tail[0]:g}" if len(tail) == 1 else f"; η_1..η_{len(tail)} all {tail[0]:g}") if len(set(tail)) == 1 else "; η_k = " + ", ".join(f"{c:.6g}" for c in tail)
-    )
+    if len(tail) == 0:
+        tail_text = ""
+    elif len(tail) == 1:
+        tail_text = f"; η_1 = {tail[0]:g}"
+    elif len(set(tail)) == 1:
+        tail_text = f"; η_1..η_{len(tail)} all {tail[0]:g}"
+    else:
+        tail_text = "; η_k = " + ", ".join(f"{c:.6g}" for c in tail)
     return f"w_k: {weights_text}; η_0 = {curvatures[0]:g}{tail_text}"
 
 

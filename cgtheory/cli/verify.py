@@ -12,7 +12,12 @@ def _run_verify(args: argparse.Namespace) -> CommandResult:
     from cgtheory.verify import run_verify
 
     only = [key.strip() for key in args.only.split(",")] if args.only else None
-    out = args.out if args.out is not None else (Path("runs/verify-only") if only else Path("."))
+    if args.out is not None:
+        out = args.out
+    elif only:
+        out = Path("runs/verify-only")
+    else:
+        out = Path(".")
     outcome = run_verify(out, quick=args.quick, only=only, expected_report=args.expect, seed=args.seed)
 
     width = max((len(c.key) for c in outcome.checks), default=5)

@@ -747,7 +747,12 @@ class _HostSlots:
         self.norms[incoming] = norm
         self.priority[incoming] = norm
         self.priority = [priority * decay for priority in self.priority]
-        self.incoming = evict if replace else (self.count if store else incoming)
+        if replace:
+            self.incoming = evict
+        elif store:
+            self.incoming = self.count
+        else:
+            self.incoming = incoming
         self.max_age = max(self.max_age, max(self.age))
         self.dirty = True
 

@@ -19,7 +19,7 @@ def test_bound_without_noise_decays_geometrically():
 
 
 @pytest.mark.parametrize("q", [1.0, 1.4])
-def test_bound_does_not_apply_for_q_at_least_one(q):
+def test_bound_inapplicable_when_q_ge_one(q):
     bound = theorem1_bound(5, q=q, alpha=0.1, K=3, sigma2=1.0, initial_distance_sq=1.0)
     assert not bound.applies
     assert "no bound" in bound.reason
